@@ -137,7 +137,7 @@ impl<T: ::models::Model + ::std::default::Default + ::std::marker::Send + 'stati
         let mut de = ::serde_json::Deserializer::from_slice(body);
         ::models::support::deserialize_into(&mut de, &mut value)
             .and_then(|()| de.end())
-            .map_err(|e| ::genesys_cloud_core::Error::decode(status, headers.clone(), body, e))?;
+            .map_err(|e| ::genesys_cloud_core::Error::decode_as::<T>(status, headers.clone(), body, e))?;
         ::std::result::Result::Ok(value)
     }
 }
@@ -413,14 +413,15 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
     };
     let _ = writeln!(
         out,
-        "static {meta}: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new({:?}, &[{}], ::genesys_cloud_core::http::Method::{method}, {:?}, {}, {pagination}, {}, {}, {});",
+        "static {meta}: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new({:?}, &[{}], ::genesys_cloud_core::http::Method::{method}, {:?}, {}, {pagination}, {}, {}, {}){};",
         op.id,
         tags.join(", "),
         op.path,
         is_idempotent(op),
         op.deprecated,
         op.preview,
-        op.needs_auth
+        op.needs_auth,
+        op.accept.as_ref().map(|a| format!(".with_accept({a:?})")).unwrap_or_default(),
     );
     let (out_ty, mode) = output_types(ir, op);
     for text in [&op.summary, &op.description].into_iter().flatten() {

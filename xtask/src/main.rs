@@ -464,6 +464,7 @@ mod tests {
             deprecated: false,
             preview: false,
             needs_auth: true,
+            accept: None,
         };
         assert_eq!(
             api::explorer_anchor(&op("GET", "/api/v2/conversations/{conversationId}")),

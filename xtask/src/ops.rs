@@ -74,6 +74,9 @@ pub struct Operation {
     pub description: Option<String>,
     pub output: Output,
     pub paging: Option<(Paging, String)>,
+    /// The `Accept` header when it is not `application/json`: the spec's `produces`,
+    /// comma-separated.
+    pub accept: Option<String>,
     pub deprecated: bool,
     pub preview: bool,
     pub needs_auth: bool,
@@ -326,6 +329,7 @@ fn operation(
         description: crate::prose::shown(op.get("description").and_then(Value::as_str)),
         output,
         paging,
+        accept: accept(doc, op, ptr),
         deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
         preview: op.get("x-genesys-preview").and_then(Value::as_bool).unwrap_or(false),
         needs_auth: match op.get("security") {
@@ -374,6 +378,23 @@ fn schema_ty(ir: &Ir, schema: &Value, ptr: &str) -> Result<Ty, GenError> {
         },
         Some(other) => return err(ptr, format!("unsupported schema type `{other}` for a body or response")),
     })
+}
+
+/// The operation's `produces` (or the document's) as an `Accept` header, when it is not
+/// plain `application/json`. A media type that is not visible ASCII is left out, with a warning.
+fn accept(doc: &Document, op: &Map<String, Value>, ptr: &str) -> Option<String> {
+    let produces = op.get("produces").or_else(|| doc.root().get("produces"))?.as_array()?;
+    let mut types = Vec::new();
+    for (i, t) in produces.iter().enumerate() {
+        match t.as_str() {
+            Some(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => types.push(t),
+            _ => warn(&format!("{ptr}/produces/{i}"), "not a media type: left out of `Accept`"),
+        }
+    }
+    match types.as_slice() {
+        [] | ["application/json"] => None,
+        _ => Some(types.join(", ")),
+    }
 }
 
 fn output(ir: &Ir, op: &Map<String, Value>, ptr: &str) -> Result<Output, GenError> {

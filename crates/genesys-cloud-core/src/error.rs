@@ -118,6 +118,7 @@ struct Inner {
     retry_after: Option<Duration>,
     attempts: u32,
     exhausted: bool,
+    decode_path: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -136,6 +137,7 @@ impl Error {
                 retry_after: None,
                 attempts: 0,
                 exhausted: false,
+                decode_path: None,
                 source: None,
             }),
         }
@@ -169,6 +171,40 @@ impl Error {
             .with_body_excerpt(body)
             .with_headers(headers)
             .with_source(source)
+    }
+
+    /// A [`ErrorKind::Decode`] error naming the JSON path of the value that did not decode
+    /// as `T` (`entities[3].start`). The path is found by decoding the body again with path
+    /// tracking, only here, once a decode has failed: a decode that succeeds pays nothing.
+    #[cold]
+    pub fn decode_as<T: serde::de::DeserializeOwned>(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: &[u8],
+        source: serde_json::Error,
+    ) -> Self {
+        let path = failure_path(body, |de| T::deserialize(de).map(drop));
+        let e = Self::decode(status, headers, body, source);
+        match path {
+            Some(path) => e.with_decode_path(path),
+            None => e,
+        }
+    }
+
+    /// Names the JSON path of the value a [`ErrorKind::Decode`] error failed on, in its
+    /// message and in [`decode_path`](Self::decode_path).
+    pub fn with_decode_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        let cause = self.inner.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
+        self.inner.message = format!("the response body does not match the expected type at `{path}`: {cause}");
+        self.inner.decode_path = Some(path);
+        self
+    }
+
+    /// For a [`ErrorKind::Decode`] error, the JSON path of the value that did not decode
+    /// (`entities[3].start`; `.` is the body itself), when it could be told.
+    pub fn decode_path(&self) -> Option<&str> {
+        self.inner.decode_path.as_deref()
     }
 
     /// Re-labels the error (e.g. a failed token request becomes [`ErrorKind::Auth`]),
@@ -529,7 +565,25 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::decode(status, headers.clone(), body, e))
+    serde_json::from_slice(body).map_err(|e| Error::decode_as::<T>(status, headers.clone(), body, e))
+}
+
+/// The JSON path (`entities[3].start`) at which `decode` fails on `body`, by running it again
+/// through a path-tracking deserializer; `None` if it does not fail this time, or fails at
+/// the top (`.`), where the message already says all there is. For decoders that are not a
+/// `Deserialize` type (a seed); [`Error::decode_as`] covers the rest.
+#[doc(hidden)]
+pub fn failure_path(
+    body: &[u8],
+    decode: impl FnOnce(
+        serde_path_to_error::Deserializer<&mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>>,
+    ) -> Result<(), serde_json::Error>,
+) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut track = serde_path_to_error::Track::new();
+    let failed = decode(serde_path_to_error::Deserializer::new(&mut de, &mut track)).is_err();
+    let path = track.path().to_string();
+    (failed && path != ".").then_some(path)
 }
 
 #[cfg(test)]
@@ -543,6 +597,31 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn a_decode_error_names_the_json_path_and_a_success_keeps_none() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Item {
+            start: i64,
+        }
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Page {
+            entities: Vec<Item>,
+        }
+        let ok = StatusCode::OK;
+        let body = Bytes::from_static(br#"{"entities":[{"start":1},{"start":2},{"start":3},{"start":"4"}]}"#);
+        let e = decode_body::<Page>(ok, &HeaderMap::new(), &body).unwrap_err();
+        assert_eq!(e.decode_path(), Some("entities[3].start"));
+        assert!(e.to_string().contains("expected type at `entities[3].start`: invalid type: string \"4\""), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+        // Broken JSON at the top has no path to name.
+        let e = decode_body::<Page>(ok, &HeaderMap::new(), &Bytes::from_static(b"<html>")).unwrap_err();
+        assert_eq!(e.decode_path(), None, "{e}");
+        let page = decode_body::<Page>(ok, &HeaderMap::new(), &Bytes::from_static(br#"{"entities":[]}"#));
+        assert!(page.unwrap().entities.is_empty());
     }
 
     #[test]

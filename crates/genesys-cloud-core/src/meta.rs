@@ -36,6 +36,10 @@ pub struct OperationMeta {
     pub preview: bool,
     /// Whether the call carries a bearer token (false for the few public endpoints).
     pub needs_auth: bool,
+    /// The `Accept` header: the media types the spec says the operation produces
+    /// (`application/json` unless it says otherwise, as for a `text/plain` template or the
+    /// `text/calendar` feed).
+    pub accept: &'static str,
 }
 
 impl OperationMeta {
@@ -52,7 +56,24 @@ impl OperationMeta {
         preview: bool,
         needs_auth: bool,
     ) -> Self {
-        Self { operation_id, tags, method, path_template, idempotent, pagination, deprecated, preview, needs_auth }
+        Self {
+            operation_id,
+            tags,
+            method,
+            path_template,
+            idempotent,
+            pagination,
+            deprecated,
+            preview,
+            needs_auth,
+            accept: "application/json",
+        }
+    }
+
+    /// The same metadata with another `Accept` header (the spec's `produces`, comma-separated).
+    pub const fn with_accept(mut self, accept: &'static str) -> Self {
+        self.accept = accept;
+        self
     }
 
     /// Metadata for calls made outside the generated operations (the raw escape hatch):

@@ -347,6 +347,7 @@ mod tests {
         deprecated: false,
         preview: false,
         needs_auth: true,
+        accept: "application/json",
     };
 
     /// Answers with the page bodies in order and records the request URIs.

@@ -649,6 +649,17 @@ async fn route(
             return error(StatusCode::UNAUTHORIZED, "bad.credentials", &message);
         }
     }
+    // As a server that honours `Accept` does: 406 when the client takes none of the media
+    // types the operation produces.
+    if let Some(accept) = headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()) {
+        if !route.produces.is_empty() && !accepts(accept, &route.produces) {
+            return error(
+                StatusCode::NOT_ACCEPTABLE,
+                "not.acceptable",
+                &format!("{} produces {}, and the request accepts only {accept}", route.id, route.produces.join(", ")),
+            );
+        }
+    }
     let query_pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     if let Err(message) = validate(&state.doc, route, &query_pairs, body) {
         return error(StatusCode::BAD_REQUEST, "bad.request", &message);
@@ -665,8 +676,29 @@ async fn route(
     let sampler =
         Sampler::new(&state.doc, SampleOptions { max_depth: 2, seed: state.options.seed, ..Default::default() });
     let mut value = sampler.at_pointer(pointer).unwrap_or(Value::Null);
+    // A text operation (a `text/plain` template, the `text/calendar` feed) answers text.
+    if let (Some(kind), Value::String(text)) = (route.produces.first(), &value) {
+        if !kind.contains("json") {
+            let mut r = full(StatusCode::OK, text.clone());
+            if let Ok(kind) = kind.parse() {
+                r.headers_mut().insert("content-type", kind);
+            }
+            return r;
+        }
+    }
     paginate(&mut value, path, &query_pairs, state.options.listing_total);
     full(StatusCode::OK, value.to_string())
+}
+
+/// Whether an `Accept` header takes one of `produces`: a media range (`*/*`, `text/*`, or a
+/// type) of the header, parameters aside, matching one of them.
+fn accepts(accept: &str, produces: &[String]) -> bool {
+    accept.split(',').map(|range| range.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).any(|range| {
+        range == "*/*"
+            || produces.iter().any(|kind| {
+                *kind == range || range.strip_suffix("/*").is_some_and(|top| kind.split('/').next() == Some(top))
+            })
+    })
 }
 
 /// Checks required parameters, parameter types and enums, and the body against its schema.

@@ -21,6 +21,8 @@ pub struct Route {
     pub response: Option<String>,
     /// Whether a bearer token is required.
     pub secured: bool,
+    /// The media types the operation produces (the spec's `produces`, else the document's).
+    pub produces: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +117,12 @@ impl Router {
                     body,
                     response,
                     secured: op.get("security").and_then(Value::as_array).is_some_and(|a| !a.is_empty()),
+                    produces: op
+                        .get("produces")
+                        .or_else(|| doc.root().get("produces"))
+                        .and_then(Value::as_array)
+                        .map(|p| p.iter().filter_map(|t| t.as_str().map(str::to_ascii_lowercase)).collect())
+                        .unwrap_or_default(),
                 });
             }
         }

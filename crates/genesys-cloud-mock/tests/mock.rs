@@ -355,3 +355,32 @@ async fn created_queues_and_skills_round_trip_like_users() {
     let skills = routing.get_routing_skills().send().await.unwrap().entities.unwrap();
     assert_eq!(skills.iter().filter_map(|s| s.name.as_deref()).collect::<Vec<_>>(), ["Spanish"]);
 }
+
+#[tokio::test]
+async fn a_text_operation_answers_its_media_type_and_refuses_a_client_that_takes_only_json() {
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    let template = "/api/v2/integrations/actions/a-1/templates/requestMapping.vm";
+    // The raw escape hatch sends `Accept: application/json`, which this operation cannot
+    // produce: a server that honours `Accept` answers 406.
+    let e = c.raw().request(Method::GET, template).send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(406), "{e}");
+    assert_eq!(e.api_error().unwrap().code.as_deref(), Some("not.acceptable"));
+    for accept in ["text/plain", "text/*", "application/json;q=0.9, */*;q=0.1"] {
+        let answer = c
+            .raw()
+            .request(Method::GET, template)
+            .with_header("accept", accept)
+            .send_json_with_response::<serde_json::Value>()
+            .await;
+        // A 200 with text, not JSON: decoding it as JSON fails, with the status kept.
+        let e = answer.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode, "{accept}: {e}");
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(200), "{accept}: {e}");
+    }
+    // A JSON operation still takes `application/json`, and `*/*`.
+    for accept in ["application/json", "*/*"] {
+        let me = c.raw().request(Method::GET, "/api/v2/users/me").with_header("accept", accept).send().await;
+        assert!(me.is_ok(), "{accept}: {me:?}");
+    }
+}

@@ -1751,7 +1751,7 @@ impl GetIntegrationsActionDraftSchema {
         self.send().with_response()
     }
 }
-static META_GET_INTEGRATIONS_ACTION_DRAFT_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/templates/{fileName}", true, ::std::option::Option::None, false, false, true);
+static META_GET_INTEGRATIONS_ACTION_DRAFT_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionDraftTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/draft/templates/{fileName}", true, ::std::option::Option::None, false, false, true).with_accept("text/plain");
 #[doc = " Retrieve templates for a Draft based on filename."]
 #[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/templates/{fileName}`: the `getIntegrationsActionDraftTemplate` operation."]
@@ -2042,7 +2042,7 @@ impl GetIntegrationsActionSchema {
         self.send().with_response()
     }
 }
-static META_GET_INTEGRATIONS_ACTION_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/templates/{fileName}", true, ::std::option::Option::None, false, false, true);
+static META_GET_INTEGRATIONS_ACTION_TEMPLATE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getIntegrationsActionTemplate", &["Integrations"], ::genesys_cloud_core::http::Method::GET, "/api/v2/integrations/actions/{actionId}/templates/{fileName}", true, ::std::option::Option::None, false, false, true).with_accept("text/plain");
 #[doc = " Retrieve text of templates for an action based on filename."]
 #[doc = ""]
 #[doc = " `GET /api/v2/integrations/actions/{actionId}/templates/{fileName}`: the `getIntegrationsActionTemplate` operation."]

@@ -245,7 +245,7 @@ impl ScimApi {
         PutScimV2User::new(self.executor.clone(), user_id.into(), body)
     }
 }
-static META_DELETE_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
+static META_DELETE_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Delete a user"]
 #[doc = ""]
 #[doc = " `DELETE /api/v2/scim/users/{userId}`: the `deleteScimUser` operation."]
@@ -325,7 +325,7 @@ impl DeleteScimUser {
         self.send().with_response()
     }
 }
-static META_DELETE_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+static META_DELETE_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("deleteScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::DELETE, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Delete a user"]
 #[doc = ""]
 #[doc = " `DELETE /api/v2/scim/v2/users/{userId}`: the `deleteScimV2User` operation."]
@@ -405,7 +405,7 @@ impl DeleteScimV2User {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a group"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/groups/{groupId}`: the `getScimGroup` operation."]
@@ -507,7 +507,7 @@ impl GetScimGroup {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimGroups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/groups", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of groups"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/groups`: the `getScimGroups` operation."]
@@ -629,7 +629,7 @@ impl GetScimGroups {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a resource type"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/resourcetypes/{resourceType}`: the `getScimResourcetype` operation."]
@@ -698,7 +698,7 @@ impl GetScimResourcetype {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimResourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/resourcetypes", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of resource types"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/resourcetypes`: the `getScimResourcetypes` operation."]
@@ -765,7 +765,7 @@ impl GetScimResourcetypes {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a SCIM schema"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/schemas/{schemaId}`: the `getScimSchema` operation."]
@@ -834,7 +834,7 @@ impl GetScimSchema {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimSchemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/schemas", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of SCIM schemas"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/schemas`: the `getScimSchemas` operation."]
@@ -912,7 +912,7 @@ impl GetScimSchemas {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimServiceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/serviceproviderconfig", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimServiceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/serviceproviderconfig", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a service provider's configuration"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/serviceproviderconfig`: the `getScimServiceproviderconfig` operation."]
@@ -990,7 +990,7 @@ impl GetScimServiceproviderconfig {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a user"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/users/{userId}`: the `getScimUser` operation."]
@@ -1092,7 +1092,7 @@ impl GetScimUser {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/users", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of users"]
 #[doc = ""]
 #[doc = " To return all active users, do not use the filter parameter. To return inactive users, set the filter parameter to \"active eq false\". By default, returns SCIM attributes \"externalId\", \"enterprise-user:manager\", and \"roles\". To exclude these attributes, set the attributes parameter to \"id,active\" or the excludeAttributes parameter to \"externalId,roles,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division\"."]
@@ -1216,7 +1216,7 @@ impl GetScimUsers {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a group"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/groups/{groupId}`: the `getScimV2Group` operation."]
@@ -1318,7 +1318,7 @@ impl GetScimV2Group {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Groups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_GROUPS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Groups", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/groups", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of groups"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/groups`: the `getScimV2Groups` operation."]
@@ -1441,7 +1441,7 @@ impl GetScimV2Groups {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_RESOURCETYPE: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetype", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes/{resourceType}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a resource type"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/resourcetypes/{resourceType}`: the `getScimV2Resourcetype` operation."]
@@ -1510,7 +1510,7 @@ impl GetScimV2Resourcetype {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_RESOURCETYPES: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Resourcetypes", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/resourcetypes", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of resource types"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/resourcetypes`: the `getScimV2Resourcetypes` operation."]
@@ -1577,7 +1577,7 @@ impl GetScimV2Resourcetypes {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_SCHEMA: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schema", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas/{schemaId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a SCIM schema"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/schemas/{schemaId}`: the `getScimV2Schema` operation."]
@@ -1646,7 +1646,7 @@ impl GetScimV2Schema {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_SCHEMAS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Schemas", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/schemas", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of SCIM schemas"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/schemas`: the `getScimV2Schemas` operation."]
@@ -1724,7 +1724,7 @@ impl GetScimV2Schemas {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Serviceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/serviceproviderconfig", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_SERVICEPROVIDERCONFIG: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Serviceproviderconfig", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/serviceproviderconfig", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a service provider's configuration"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/serviceproviderconfig`: the `getScimV2Serviceproviderconfig` operation."]
@@ -1802,7 +1802,7 @@ impl GetScimV2Serviceproviderconfig {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a user"]
 #[doc = ""]
 #[doc = " `GET /api/v2/scim/v2/users/{userId}`: the `getScimV2User` operation."]
@@ -1904,7 +1904,7 @@ impl GetScimV2User {
         self.send().with_response()
     }
 }
-static META_GET_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users", true, ::std::option::Option::None, false, false, true);
+static META_GET_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::GET, "/api/v2/scim/v2/users", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Get a list of users"]
 #[doc = ""]
 #[doc = " To return all active users, do not use the filter parameter. To return inactive users, set the filter parameter to \"active eq false\". By default, returns SCIM attributes \"externalId\", \"enterprise-user:manager\", and \"roles\". To exclude these attributes, set the attributes parameter to \"id,active\" or the excludeAttributes parameter to \"externalId,roles,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division\"."]
@@ -2028,7 +2028,7 @@ impl GetScimV2Users {
         self.send().with_response()
     }
 }
-static META_PATCH_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/groups/{groupId}", false, ::std::option::Option::None, false, false, true);
+static META_PATCH_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/groups/{groupId}", false, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Modify a group"]
 #[doc = ""]
 #[doc = " `PATCH /api/v2/scim/groups/{groupId}`: the `patchScimGroup` operation."]
@@ -2110,7 +2110,7 @@ impl PatchScimGroup {
         self.send().with_response()
     }
 }
-static META_PATCH_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/users/{userId}", false, ::std::option::Option::None, false, false, true);
+static META_PATCH_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/users/{userId}", false, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Modify a user"]
 #[doc = ""]
 #[doc = " `PATCH /api/v2/scim/users/{userId}`: the `patchScimUser` operation."]
@@ -2192,7 +2192,7 @@ impl PatchScimUser {
         self.send().with_response()
     }
 }
-static META_PATCH_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/groups/{groupId}", false, ::std::option::Option::None, false, false, true);
+static META_PATCH_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/groups/{groupId}", false, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Modify a group"]
 #[doc = ""]
 #[doc = " `PATCH /api/v2/scim/v2/groups/{groupId}`: the `patchScimV2Group` operation."]
@@ -2274,7 +2274,7 @@ impl PatchScimV2Group {
         self.send().with_response()
     }
 }
-static META_PATCH_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/users/{userId}", false, ::std::option::Option::None, false, false, true);
+static META_PATCH_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("patchScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PATCH, "/api/v2/scim/v2/users/{userId}", false, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Modify a user"]
 #[doc = ""]
 #[doc = " `PATCH /api/v2/scim/v2/users/{userId}`: the `patchScimV2User` operation."]
@@ -2356,7 +2356,7 @@ impl PatchScimV2User {
         self.send().with_response()
     }
 }
-static META_POST_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/users", false, ::std::option::Option::None, false, false, true);
+static META_POST_SCIM_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimUsers", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/users", false, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Create a user"]
 #[doc = ""]
 #[doc = " `POST /api/v2/scim/users`: the `postScimUsers` operation."]
@@ -2425,7 +2425,7 @@ impl PostScimUsers {
         self.send().with_response()
     }
 }
-static META_POST_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/v2/users", false, ::std::option::Option::None, false, false, true);
+static META_POST_SCIM_V2_USERS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("postScimV2Users", &["SCIM"], ::genesys_cloud_core::http::Method::POST, "/api/v2/scim/v2/users", false, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Create a user"]
 #[doc = ""]
 #[doc = " `POST /api/v2/scim/v2/users`: the `postScimV2Users` operation."]
@@ -2494,7 +2494,7 @@ impl PostScimV2Users {
         self.send().with_response()
     }
 }
-static META_PUT_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+static META_PUT_SCIM_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimGroup", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/groups/{groupId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Replace a group"]
 #[doc = ""]
 #[doc = " `PUT /api/v2/scim/groups/{groupId}`: the `putScimGroup` operation."]
@@ -2576,7 +2576,7 @@ impl PutScimGroup {
         self.send().with_response()
     }
 }
-static META_PUT_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true);
+static META_PUT_SCIM_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimUser", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/users/{userId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Replace a user"]
 #[doc = ""]
 #[doc = " `PUT /api/v2/scim/users/{userId}`: the `putScimUser` operation."]
@@ -2658,7 +2658,7 @@ impl PutScimUser {
         self.send().with_response()
     }
 }
-static META_PUT_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true);
+static META_PUT_SCIM_V2_GROUP: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2Group", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/groups/{groupId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Replace a group"]
 #[doc = ""]
 #[doc = " `PUT /api/v2/scim/v2/groups/{groupId}`: the `putScimV2Group` operation."]
@@ -2740,7 +2740,7 @@ impl PutScimV2Group {
         self.send().with_response()
     }
 }
-static META_PUT_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true);
+static META_PUT_SCIM_V2_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("putScimV2User", &["SCIM"], ::genesys_cloud_core::http::Method::PUT, "/api/v2/scim/v2/users/{userId}", true, ::std::option::Option::None, false, false, true).with_accept("application/scim+json, application/json");
 #[doc = " Replace a user"]
 #[doc = ""]
 #[doc = " `PUT /api/v2/scim/v2/users/{userId}`: the `putScimV2User` operation."]

@@ -13025,7 +13025,7 @@ impl GetWorkforcemanagementBusinessunitsDivisionviews {
         self.send().with_response()
     }
 }
-static META_GET_WORKFORCEMANAGEMENT_CALENDAR_DATA_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementCalendarDataIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/calendar/data/ics", true, ::std::option::Option::None, false, false, false);
+static META_GET_WORKFORCEMANAGEMENT_CALENDAR_DATA_ICS: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_core::OperationMeta::new("getWorkforcemanagementCalendarDataIcs", &["Workforce Management"], ::genesys_cloud_core::http::Method::GET, "/api/v2/workforcemanagement/calendar/data/ics", true, ::std::option::Option::None, false, false, false).with_accept("text/calendar");
 #[doc = " Get ics formatted calendar based on shareable link"]
 #[doc = ""]
 #[doc = " `GET /api/v2/workforcemanagement/calendar/data/ics`: the `getWorkforcemanagementCalendarDataIcs` operation."]

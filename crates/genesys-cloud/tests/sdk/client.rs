@@ -20,6 +20,9 @@ impl FakeApi {
         let uri = uri.clone();
         let path = request_path(&uri);
         let (status, body): (u16, String) = match uri.as_str() {
+            _ if path == "/api/v2/users/u-bad" => {
+                (200, r#"{"id":"u-bad","images":[{"resolution":"x96","imageUri":"u"},{"resolution":96}]}"#.into())
+            }
             _ if path == "/api/v2/users/me" => {
                 (200, r#"{"id":"u-1","name":"Ann","state":"brand-new-state","version":3}"#.into())
             }
@@ -228,6 +231,24 @@ fn a_success_body_that_does_not_decode_keeps_the_response() {
     assert_eq!(err.status(), Some(StatusCode::OK));
     assert_eq!(err.correlation_id(), Some("corr-42"));
     assert!(err.body_excerpt().unwrap().contains("Ann"));
+}
+
+#[test]
+fn a_decode_error_names_the_json_path_of_the_value() {
+    let (client, _) = client();
+    // A generated model, decoded in place: the second image's resolution is a number.
+    let err = block_on(client.users().get_user("u-bad").send()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.decode_path(), Some("images[1].resolution"), "{err}");
+    assert!(err.to_string().contains("at `images[1].resolution`: invalid type: integer `96`"), "{err}");
+    // Any other type, through the raw escape hatch.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Me {
+        state: u8,
+    }
+    let err = block_on(client.raw().request(Method::GET, "/api/v2/users/me").send_json::<Me>()).unwrap_err();
+    assert_eq!(err.decode_path(), Some("state"), "{err}");
 }
 
 /// Each client built from a configuration handle listens to its reloads; dropping the client

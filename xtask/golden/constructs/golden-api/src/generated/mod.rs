@@ -48,7 +48,7 @@ impl<T: ::models::Model + ::std::default::Default + ::std::marker::Send + 'stati
         let mut de = ::serde_json::Deserializer::from_slice(body);
         ::models::support::deserialize_into(&mut de, &mut value)
             .and_then(|()| de.end())
-            .map_err(|e| ::genesys_cloud_core::Error::decode(status, headers.clone(), body, e))?;
+            .map_err(|e| ::genesys_cloud_core::Error::decode_as::<T>(status, headers.clone(), body, e))?;
         ::std::result::Result::Ok(value)
     }
 }
